@@ -60,7 +60,8 @@ public final class BlockQuantizer {
         quantize(w, rows, cols, codebook, blockSize, doubleQuant).dequantizeInto(out);
     }
 
-    static void checkBlockSize(int blockSize) {
+    /** @throws IllegalArgumentException unless blockSize is a power of two from 16 to 4096 */
+    public static void checkBlockSize(int blockSize) {
         if (blockSize < 16 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("block size must be a power of two from 16 to 4096, got " + blockSize);
         }
