@@ -55,7 +55,7 @@ public final class LayerScheduler implements AutoCloseable {
             try {
                 f.get();
             } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause() instanceof Exception ex ? ex : new RuntimeException(e.getCause());
+                if (failure == null) failure = unwrap(e);
             }
         }
         if (failure != null) throw failure;
@@ -67,7 +67,7 @@ public final class LayerScheduler implements AutoCloseable {
                 try {
                     f.get();
                 } catch (ExecutionException e) {
-                    return e.getCause() instanceof Exception ex ? ex : new RuntimeException(e.getCause());
+                    return unwrap(e);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return e;
@@ -75,6 +75,16 @@ public final class LayerScheduler implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * The job's own exception: ForkJoinPool may hand back a copy of it (same class, the original as cause)
+     * to carry the caller's stack, which would prefix the user's message with the class name.
+     */
+    private static Exception unwrap(ExecutionException e) {
+        Throwable t = e.getCause();
+        while (t.getCause() != null && t.getCause().getClass() == t.getClass()) t = t.getCause();
+        return t instanceof Exception ex ? ex : new RuntimeException(t);
     }
 
     private synchronized void acquire(long bytes) throws InterruptedException {

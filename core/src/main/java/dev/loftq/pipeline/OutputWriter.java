@@ -290,7 +290,10 @@ final class OutputWriter {
             q.put("bnb_4bit_quant_storage", "uint8");
             ArrayNode skip = q.putArray("llm_int8_skip_modules");
             for (TensorInfo t : src.tensors()) {
-                if (Targets.isLinearWeight(t) && !byName.containsKey(t.name())) skip.add(Targets.module(t.name()));
+                // Linear layers left in full precision (the output head, untargeted ones); embeddings are not Linear.
+                if (Targets.isLinearWeight(t) && !byName.containsKey(t.name()) && !Targets.module(t.name()).contains("embed")) {
+                    skip.add(Targets.module(t.name()));
+                }
             }
         }
         return c;

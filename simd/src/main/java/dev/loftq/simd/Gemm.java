@@ -48,10 +48,8 @@ public final class Gemm {
             s00 = va.fma(w0, s00); s01 = va.fma(w1, s01); s02 = va.fma(w2, s02); s03 = va.fma(w3, s03);
             s10 = vb.fma(w0, s10); s11 = vb.fma(w1, s11); s12 = vb.fma(w2, s12); s13 = vb.fma(w3, s13);
         }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-                s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
-                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-                s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD)};
+        float[] r = {sumLanes(s00), sumLanes(s01), sumLanes(s02), sumLanes(s03),
+                sumLanes(s10), sumLanes(s11), sumLanes(s12), sumLanes(s13)};
         for (; t < n; t++) {
             float u = a[a0 + t], v = a[a1 + t];
             r[0] += u * x[x0 + t]; r[1] += u * x[x1 + t]; r[2] += u * x[x2 + t]; r[3] += u * x[x3 + t];
@@ -68,9 +66,19 @@ public final class Gemm {
         for (int upper = F.loopBound(n); t < upper; t += FL) {
             s = FloatVector.fromArray(F, p, po + t).fma(FloatVector.fromArray(F, q, qo + t), s);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = sumLanes(s);
         for (; t < n; t++) r += p[po + t] * q[qo + t];
         return r;
+    }
+
+    /**
+     * Lane sum in lane order. {@code reduceLanes(ADD)} leaves the order open, and the interpreter and the
+     * C2 intrinsic do differ, which made results depend on JIT timing; this keeps them bit-reproducible.
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < FL; i++) s += v.lane(i);
+        return s;
     }
 
     public static void multTransBScalar(float[] a, int m, int n, float[] x, int k, float[] c) {
@@ -186,7 +194,7 @@ public final class Gemm {
                     if (y != null) d = d.sub(FloatVector.fromArray(F, y, start + t));
                     acc = d.fma(d, acc);
                 }
-                double s = acc.reduceLanes(VectorOperators.ADD);
+                double s = sumLanes(acc);
                 for (; t < n; t++) {
                     float d = y == null ? x[start + t] : x[start + t] - y[start + t];
                     s += (double) d * d;
