@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
                 "LoftQ (LoRA-fine-tuning-aware quantization) for CPUs: finds a quantized backbone Q and LoRA",
                 "factors A, B with Q + s*B*A ~ W for every adapted weight W, and writes files PEFT and",
                 "transformers load unchanged."},
-        subcommands = {QuantizeCommand.class, InspectCommand.class, CodebookCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuantizeCommand.class, InspectCommand.class, EvalCommand.class, CodebookCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -20,20 +20,31 @@ public final class Gemm {
 
     // ---- C = A · Xᵀ ------------------------------------------------------------------------------
 
-    /** c[i·k + j] = Σ_t a[i·n + t] · x[j·n + t]: A [m, n], X [k, n], C [m, k]. Rows of A in parallel. */
+    /**
+     * c[i·k + j] = Σ_t a[i·n + t] · x[j·n + t]: A [m, n], X [k, n], C [m, k]. Parallel over tiles of
+     * 32 rows of A × 64 rows of X, so a short A (a batch of activations) still uses every core.
+     */
     public static void multTransB(float[] a, int m, int n, float[] x, int k, float[] c) {
-        Parallel.forChunks(m, 32, (r0, r1) -> {
-            int i = r0;
-            for (; i + 1 < r1; i += 2) {
-                int j = 0;
-                for (; j + 3 < k; j += 4) dot2x4(a, i, n, x, j, k, c);
-                for (; j < k; j++) {
-                    c[i * k + j] = dot(a, i * n, x, j * n, n);
-                    c[(i + 1) * k + j] = dot(a, (i + 1) * n, x, j * n, n);
-                }
+        int rowTiles = (m + 31) / 32, colTiles = (k + 63) / 64;
+        Parallel.forChunks(rowTiles * colTiles, 1, (t0, t1) -> {
+            for (int tile = t0; tile < t1; tile++) {
+                int i0 = tile / colTiles * 32, j0 = tile % colTiles * 64;
+                multTransBTile(a, i0, Math.min(m, i0 + 32), n, x, j0, Math.min(k, j0 + 64), k, c);
             }
-            for (; i < r1; i++) for (int j = 0; j < k; j++) c[i * k + j] = dot(a, i * n, x, j * n, n);
         });
+    }
+
+    private static void multTransBTile(float[] a, int i0, int i1, int n, float[] x, int j0, int j1, int k, float[] c) {
+        int i = i0;
+        for (; i + 1 < i1; i += 2) {
+            int j = j0;
+            for (; j + 3 < j1; j += 4) dot2x4(a, i, n, x, j, k, c);
+            for (; j < j1; j++) {
+                c[i * k + j] = dot(a, i * n, x, j * n, n);
+                c[(i + 1) * k + j] = dot(a, (i + 1) * n, x, j * n, n);
+            }
+        }
+        for (; i < i1; i++) for (int j = j0; j < j1; j++) c[i * k + j] = dot(a, i * n, x, j * n, n);
     }
 
     /** Two rows of A against four rows of X: 8 accumulators, 6 loads per 8 FMAs. */

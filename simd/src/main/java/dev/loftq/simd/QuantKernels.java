@@ -216,7 +216,7 @@ public final class QuantKernels {
     // ---- table lookup ------------------------------------------------------------------------------
 
     /** The table's float bits, padded to a whole number of int vectors. */
-    private static int[] lutBits(float[] table) {
+    static int[] lutBits(float[] table) {
         int[] lut = new int[Math.max(I.length(), (table.length + I.length() - 1) / I.length() * I.length())];
         for (int k = 0; k < table.length; k++) lut[k] = Float.floatToRawIntBits(table[k]);
         return lut;
@@ -226,7 +226,7 @@ public final class QuantKernels {
      * Per-lane lut[code] with the table held in registers: one {@code selectFrom} when it fits one vector
      * (16 ints on AVX-512), else one per vector-sized slice, blended by the code's high bits.
      */
-    private static IntVector lookup(IntVector codes, int[] lut) {
+    static IntVector lookup(IntVector codes, int[] lut) {
         int il = I.length();
         IntVector low = codes.and(il - 1);
         IntVector result = low.selectFrom(IntVector.fromArray(I, lut, 0));

@@ -1,0 +1,58 @@
+package dev.loftq.bench;
+
+import dev.loftq.quant.BlockQuantizer;
+import dev.loftq.quant.Codebook;
+import dev.loftq.quant.QuantizedTensor;
+import dev.loftq.simd.Gemm;
+import dev.loftq.simd.PackedMatrix;
+import dev.loftq.simd.QuantMatmul;
+import org.openjdk.jmh.annotations.*;
+
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Prefill: fused NF4 GEMM (rows decoded once per tile, reused across the batch) against the fp32
+ * Vector-API GEMM of the same shape, both cores, batch 32 (FLOPs per op = 2·batch·out·in), with and
+ * without the rank-16 LoRA term.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@State(Scope.Benchmark)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
+public class QuantGemmBenchmark {
+    @Param({"4096x4096", "11008x4096"})
+    public String shape;
+
+    @Param({"32"})
+    public int batch;
+
+    int out, in;
+    float[] w, x, y, a, b;
+    PackedMatrix nf4;
+
+    @Setup
+    public void setup() {
+        String[] s = shape.split("x");
+        out = Integer.parseInt(s[0]);
+        in = Integer.parseInt(s[1]);
+        Random r = new Random(7);
+        w = new float[out * in];
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * 0.02f;
+        x = new float[batch * in];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        a = new float[16 * in];
+        b = new float[out * 16];
+        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian() * 0.01f;
+        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian() * 0.01f;
+        y = new float[batch * out];
+        QuantizedTensor q = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(4), 64);
+        nf4 = PackedMatrix.fromStream(q.packed(), out, in, 64, 4, q.scales(), Codebook.normalFloat(4).values());
+    }
+
+    @Benchmark public float[] nf4Fused() { QuantMatmul.gemm(nf4, x, batch, y, null, null, 0, 0f); return y; }
+    @Benchmark public float[] nf4FusedLora() { QuantMatmul.gemm(nf4, x, batch, y, a, b, 16, 2f); return y; }
+    @Benchmark public float[] fp32() { Gemm.multTransB(x, batch, in, w, out, y); return y; }
+}

@@ -1,0 +1,167 @@
+package dev.loftq.simd;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Fused dequantize-matmul for {@link PackedMatrix} weights W [out, in] with an optional LoRA term:
+ * {@code y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ}, A [r, in], B [out, r], activations and outputs fp32, batch-major
+ * (x [batch, in], y [batch, out]). GEMV decodes codes in registers and never materialises W; GEMM
+ * decodes a tile of rows once into fp32 and reuses it across the batch. Rows (tiles) run in parallel.
+ * Species come from {@code SPECIES_PREFERRED} (512, 256 or 128 bits); no code path uses boxed vectors.
+ * Scalar twins follow.
+ */
+public final class QuantMatmul {
+    private QuantMatmul() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int IL = I.length();
+    /** Bytes per load: one int vector's worth of codes, at least 8 (the smallest byte species). */
+    private static final VectorSpecies<Byte> BS = IL >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    private static final int BL = BS.length(), PARTS = BL / IL;
+
+    /** Whether the vector path can run this matrix (each block's byte segment a multiple of the load size). */
+    static boolean vectorizable(PackedMatrix w) {
+        return (w.blockSize() * w.bits() / 8) % BL == 0;
+    }
+
+    // ---- GEMV ---------------------------------------------------------------------------------------
+
+    /** y[o] = Σ_i x[i]·W[o, i] (+ s·Σ_c B[o, c]·(A·x)[c] when a is not null). */
+    public static void gemv(PackedMatrix w, float[] x, float[] y, float[] a, float[] b, int r, float s) {
+        if (!vectorizable(w)) {
+            gemvScalar(w, x, y, a, b, r, s);
+            return;
+        }
+        float[] t = loraIn(x, 1, w.cols(), a, r);
+        int[] lut = w.bits() == 8 ? null : QuantKernels.lutBits(w.table());
+        Parallel.forChunks(w.rows(), 64, (r0, r1) -> {
+            for (int o = r0; o < r1; o++) {
+                float v = dotRow(w, o, lut, x, 0);
+                y[o] = t == null ? v : v + s * Gemm.dot(b, o * r, t, 0, r);
+            }
+        });
+    }
+
+    /** Σ_i x[xOff + i]·W[o, i], decoding W's row in registers block by block. */
+    static float dotRow(PackedMatrix w, int o, int[] lut, float[] x, int xOff) {
+        int bs = w.blockSize(), bits = w.bits(), per = 8 / bits, seg = bs / per, mask = (1 << bits) - 1;
+        int blocks = w.cols() / bs, rowBlock = o * blocks;
+        float step = w.step(), zero = w.zeroCode();
+        byte[] data = w.data();
+        FloatVector total = FloatVector.zero(F);
+        for (int blk = 0; blk < blocks; blk++) {
+            FloatVector acc = FloatVector.zero(F);
+            int base = (rowBlock + blk) * seg, xb = xOff + blk * bs;
+            for (int j = 0; j < seg; j += BL) {
+                ByteVector bytes = ByteVector.fromArray(BS, data, base + j);
+                for (int p = 0; p < PARTS; p++) {
+                    IntVector c = (IntVector) bytes.castShape(I, p);
+                    for (int q = 0; q < per; q++) {
+                        IntVector code = c.lanewise(VectorOperators.LSHR, q * bits).and(mask);
+                        FloatVector v = lut == null
+                                ? ((FloatVector) code.convert(VectorOperators.I2F, 0)).sub(zero).mul(step)
+                                : QuantKernels.lookup(code, lut).reinterpretAsFloats();
+                        acc = v.fma(FloatVector.fromArray(F, x, xb + q * seg + j + p * IL), acc);
+                    }
+                }
+            }
+            total = acc.fma(FloatVector.broadcast(F, w.scales()[rowBlock + blk]), total);
+        }
+        return Gemm.sumLanes(total);
+    }
+
+    public static void gemvScalar(PackedMatrix w, float[] x, float[] y, float[] a, float[] b, int r, float s) {
+        float[] t = a == null ? null : new float[r];
+        if (t != null) Gemm.multTransBScalar(a, r, w.cols(), x, 1, t);
+        float[] row = new float[w.cols()];
+        for (int o = 0; o < w.rows(); o++) {
+            decodeRowScalar(w, o, row, 0);
+            float v = 0;
+            for (int i = 0; i < w.cols(); i++) v += row[i] * x[i];
+            if (t != null) for (int c = 0; c < r; c++) v += s * b[o * r + c] * t[c];
+            y[o] = v;
+        }
+    }
+
+    // ---- GEMM ---------------------------------------------------------------------------------------
+
+    /** y[n, o] = Σ_i x[n, i]·W[o, i] (+ LoRA) for n &lt; batch: x [batch, in], y [batch, out]. */
+    public static void gemm(PackedMatrix w, float[] x, int batch, float[] y, float[] a, float[] b, int r, float s) {
+        int rows = w.rows(), cols = w.cols(), tile = 16;
+        float[] t = loraIn(x, batch, cols, a, r);
+        Parallel.forChunks(rows, tile, (r0, r1) -> {
+            int h = r1 - r0;
+            float[] dec = new float[h * cols], out = new float[batch * h];
+            for (int o = r0; o < r1; o++) decodeRow(w, o, dec, (o - r0) * cols);
+            Gemm.multTransB(x, batch, cols, dec, h, out);
+            for (int n = 0; n < batch; n++) {
+                for (int o = r0; o < r1; o++) {
+                    float v = out[n * h + o - r0];
+                    y[n * rows + o] = t == null ? v : v + s * Gemm.dot(b, o * r, t, n * r, r);
+                }
+            }
+        });
+    }
+
+    /** out[outOff ..] = row o of W, decoded (vector path when the layout allows). */
+    static void decodeRow(PackedMatrix w, int o, float[] out, int outOff) {
+        if (!vectorizable(w)) {
+            decodeRowScalar(w, o, out, outOff);
+            return;
+        }
+        int bs = w.blockSize(), bits = w.bits(), per = 8 / bits, seg = bs / per, mask = (1 << bits) - 1;
+        int blocks = w.cols() / bs, rowBlock = o * blocks;
+        float step = w.step(), zero = w.zeroCode();
+        int[] lut = bits == 8 ? null : QuantKernels.lutBits(w.table());
+        for (int blk = 0; blk < blocks; blk++) {
+            float scale = w.scales()[rowBlock + blk];
+            int base = (rowBlock + blk) * seg, ob = outOff + blk * bs;
+            for (int j = 0; j < seg; j += BL) {
+                ByteVector bytes = ByteVector.fromArray(BS, w.data(), base + j);
+                for (int p = 0; p < PARTS; p++) {
+                    IntVector c = (IntVector) bytes.castShape(I, p);
+                    for (int q = 0; q < per; q++) {
+                        IntVector code = c.lanewise(VectorOperators.LSHR, q * bits).and(mask);
+                        FloatVector v = lut == null
+                                ? ((FloatVector) code.convert(VectorOperators.I2F, 0)).sub(zero).mul(step)
+                                : QuantKernels.lookup(code, lut).reinterpretAsFloats();
+                        v.mul(scale).intoArray(out, ob + q * seg + j + p * IL);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The scalar decode both twins agree with: 8-bit codes decode affinely, (c − zeroCode)·step. */
+    static void decodeRowScalar(PackedMatrix w, int o, float[] out, int outOff) {
+        float step = w.step(), zero = w.zeroCode();
+        int blocks = w.cols() / w.blockSize();
+        for (int i = 0; i < w.cols(); i++) {
+            int code = w.code(o, i);
+            float v = w.bits() == 8 ? (code - zero) * step : w.table()[code];
+            out[outOff + i] = v * w.scales()[o * blocks + i / w.blockSize()];
+        }
+    }
+
+    public static void gemmScalar(PackedMatrix w, float[] x, int batch, float[] y, float[] a, float[] b, int r, float s) {
+        float[] xn = new float[w.cols()], yn = new float[w.rows()];
+        for (int n = 0; n < batch; n++) {
+            System.arraycopy(x, n * w.cols(), xn, 0, w.cols());
+            gemvScalar(w, xn, yn, a, b, r, s);
+            System.arraycopy(yn, 0, y, n * w.rows(), w.rows());
+        }
+    }
+
+    /** x·Aᵀ [batch, r], or null without LoRA. */
+    private static float[] loraIn(float[] x, int batch, int cols, float[] a, int r) {
+        if (a == null) return null;
+        float[] t = new float[batch * r];
+        Gemm.multTransB(x, batch, cols, a, r, t);
+        return t;
+    }
+}
