@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
                 "LoftQ (LoRA-fine-tuning-aware quantization) for CPUs: finds a quantized backbone Q and LoRA",
                 "factors A, B with Q + s*B*A ~ W for every adapted weight W, and writes files PEFT and",
                 "transformers load unchanged."},
-        subcommands = {QuantizeCommand.class, InspectCommand.class, EvalCommand.class, CodebookCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuantizeCommand.class, InspectCommand.class, EvalCommand.class, SynthCommand.class, CodebookCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));
@@ -19,10 +19,16 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
-            cmd.getErr().println("loftq: " + ex.getMessage());
+            cmd.getErr().println("loftq: " + (ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName()));
             if (System.getenv("LOFTQ_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 2;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("loftq: out of memory (" + e.getMessage() + "); lower --max-memory or --threads, "
+                    + "or give the JVM more heap with LOFTQ_JAVA_OPTS=-Xmx...");
+            return 2;
+        }
     }
 }

@@ -58,8 +58,8 @@ public interface ModelSource extends AutoCloseable {
         String name = path.getFileName().toString();
         JsonNode config = readConfig(path.resolveSibling("config.json"));
         if (name.endsWith(".onnx")) {
-            try (InputStream in = Files.newInputStream(path)) {
-                return new OnnxModelSource(OnnxModel.read(in, path.toString()), path.toString(), config);
+            try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+                return new OnnxModelSource(OnnxModel.read(in, path.toString(), Files.size(path)), path.toString(), config);
             }
         }
         if (name.endsWith(".index.json")) return SafetensorsModel.sharded(path, config);

@@ -45,8 +45,13 @@ public final class OnnxModel {
     }
 
     public static OnnxModel read(InputStream in, String what) throws IOException {
+        return read(in, what, Integer.MAX_VALUE);
+    }
+
+    /** Reads at most {@code limit} bytes (the file size): no length field can make it read or allocate more. */
+    public static OnnxModel read(InputStream in, String what, long limit) throws IOException {
         CodedInputStream model = CodedInputStream.newInstance(in);
-        model.setSizeLimit(Integer.MAX_VALUE);
+        model.setSizeLimit((int) Math.min(Integer.MAX_VALUE, limit));
         model.setRecursionLimit(64);
         List<RawTensor> tensors = new ArrayList<>();
         List<Node> nodes = new ArrayList<>();
@@ -55,15 +60,17 @@ public final class OnnxModel {
             for (int tag; (tag = model.readTag()) != 0; ) {
                 if (tag >>> 3 == 7 && (tag & 7) == 2) {
                     sawGraph = true;
-                    int limit = model.pushLimit(model.readRawVarint32());
+                    int saved = model.pushLimit(model.readRawVarint32());
                     readGraph(model, tensors, nodes);
-                    model.popLimit(limit);
+                    model.popLimit(saved);
                 } else if (!model.skipField(tag)) {
                     break;
                 }
             }
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new IOException(what + ": not a valid ONNX model (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new IOException(what + ": " + e.getMessage(), e);
         }
         if (!sawGraph) throw new IOException(what + ": not an ONNX model (no graph)");
 

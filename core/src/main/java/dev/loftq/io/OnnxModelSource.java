@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +23,13 @@ final class OnnxModelSource implements ModelSource {
             DType dt = dtype(t.dataType());
             if (dt == null) continue;   // strings, complex: nothing a LoRA backbone needs
             TensorInfo info = new TensorInfo(t.name(), dt, t.shape());
-            if (t.raw().length != info.bytes()) {
+            long bytes;
+            try {
+                bytes = info.bytes();
+            } catch (ArithmeticException e) {
+                throw new IOException(description + ": tensor '" + t.name() + "' has a shape too large to exist " + java.util.Arrays.toString(t.shape()));
+            }
+            if (t.raw().length != bytes) {
                 throw new IOException(description + ": tensor '" + t.name() + "' holds " + t.raw().length + " bytes, its shape needs " + info.bytes());
             }
             tensors.add(info);
@@ -68,15 +73,8 @@ final class OnnxModelSource implements ModelSource {
             // Only fp32 matrices reach here transposed in practice; others go through fp32 and back.
             float[] v = OnnxModel.floats(t, description);
             DType dt = dtype(t.dataType());
-            bb = switch (dt) {
-                case F32 -> {
-                    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(v);
-                    yield b;
-                }
-                case F16, BF16 -> SafetensorsWriter.halfs(v, dt);
-                default -> throw new IOException(description + ": cannot copy transposed tensor '" + name + "' of " + dt);
-            };
+            if (!dt.isFloat()) throw new IOException(description + ": cannot copy transposed tensor '" + name + "' of " + dt);
+            bb = SafetensorsWriter.encode(v, dt);
         }
         while (bb.hasRemaining()) out.write(bb);
     }

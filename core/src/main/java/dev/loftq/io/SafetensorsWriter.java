@@ -111,9 +111,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     public void writeFloats(String name, float[] v) throws IOException {
-        ByteBuffer bb = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bb.asFloatBuffer().put(v);
-        write(name, bb);
+        write(name, encode(v, DType.F32));
     }
 
     public void writeBytes(String name, byte[] v) throws IOException {
@@ -152,9 +150,16 @@ public final class SafetensorsWriter implements AutoCloseable {
         while (b.hasRemaining()) written += ch.write(b);
     }
 
-    public static ByteBuffer halfs(float[] v, DType dtype) {
-        ByteBuffer bb = ByteBuffer.allocate(v.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-        for (float f : v) bb.putShort(dtype == DType.BF16 ? DType.floatToBf16(f) : Float.floatToFloat16(f));
-        return bb.flip();
+    /** fp32 values as little-endian bytes of dtype (F32, F16, BF16 round to nearest even, F64). */
+    public static ByteBuffer encode(float[] v, DType dtype) {
+        ByteBuffer bb = ByteBuffer.allocate(v.length * dtype.size).order(ByteOrder.LITTLE_ENDIAN);
+        switch (dtype) {
+            case F32 -> bb.asFloatBuffer().put(v);
+            case F16 -> { for (float f : v) bb.putShort(Float.floatToFloat16(f)); }
+            case BF16 -> { for (float f : v) bb.putShort(DType.floatToBf16(f)); }
+            case F64 -> { for (float f : v) bb.putDouble(f); }
+            default -> throw new IllegalArgumentException("cannot encode floats as " + dtype);
+        }
+        return bb.rewind();
     }
 }

@@ -15,8 +15,6 @@ import dev.loftq.quant.QuantizedTensor;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -207,7 +205,7 @@ final class OutputWriter {
         }
         QuantizedTensor q = result(target).q();
         if (backbone == QuantizeOptions.Backbone.DEQUANTIZED) {
-            w.write(t.name(), encode(q.dequantize(), target.info().dtype()));
+            w.write(t.name(), SafetensorsWriter.encode(q.dequantize(), target.info().dtype()));
             return;
         }
         DoubleQuantizedScales dq = q.doubleQuant();
@@ -255,22 +253,6 @@ final class OutputWriter {
             case F16 -> "float16";
             case F64 -> "float64";
             default -> "float32";
-        };
-    }
-
-    private static ByteBuffer encode(float[] v, DType dtype) {
-        return switch (dtype) {
-            case BF16, F16 -> SafetensorsWriter.halfs(v, dtype);
-            case F64 -> {
-                ByteBuffer b = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-                for (float f : v) b.putDouble(f);
-                yield b.flip();
-            }
-            default -> {
-                ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                b.asFloatBuffer().put(v);
-                yield b;
-            }
         };
     }
 

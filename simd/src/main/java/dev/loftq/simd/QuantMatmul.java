@@ -39,12 +39,51 @@ public final class QuantMatmul {
         }
         float[] t = loraIn(x, 1, w.cols(), a, r);
         int[] lut = w.bits() == 8 ? null : QuantKernels.lutBits(w.table());
+        boolean pairs = w.bits() == 4 && IL >= 8;
         Parallel.forChunks(w.rows(), 64, (r0, r1) -> {
-            for (int o = r0; o < r1; o++) {
-                float v = dotRow(w, o, lut, x, 0);
-                y[o] = t == null ? v : v + s * Gemm.dot(b, o * r, t, 0, r);
-            }
+            int o = r0;
+            if (pairs) for (; o + 1 < r1; o += 2) dot2Rows4(w, o, lut, x, y);
+            for (; o < r1; o++) y[o] = dotRow(w, o, lut, x, 0);
+            if (t != null) for (o = r0; o < r1; o++) y[o] += s * Gemm.dot(b, o * r, t, 0, r);
         });
+    }
+
+    /**
+     * The 4-bit GEMV kernel: rows o and o + 1 at once (x loads shared), low and high nibbles in separate
+     * accumulators (four independent FMA chains), the 16-entry table held in one or two registers.
+     */
+    static void dot2Rows4(PackedMatrix w, int o, int[] lut, float[] x, float[] y) {
+        int bs = w.blockSize(), seg = bs / 2, blocks = w.cols() / bs;
+        IntVector lut0 = IntVector.fromArray(I, lut, 0), lut1 = IntVector.fromArray(I, lut, lut.length - IL);
+        byte[] data = w.data();
+        float[] scales = w.scales();
+        FloatVector t0 = FloatVector.zero(F), t1 = t0;
+        for (int blk = 0, rb0 = o * blocks, rb1 = rb0 + blocks; blk < blocks; blk++) {
+            FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+            int base0 = (rb0 + blk) * seg, base1 = (rb1 + blk) * seg, xb = blk * bs;
+            for (int j = 0; j < seg; j += BL) {
+                ByteVector bytes0 = ByteVector.fromArray(BS, data, base0 + j), bytes1 = ByteVector.fromArray(BS, data, base1 + j);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xlo = FloatVector.fromArray(F, x, xb + j + p * IL), xhi = FloatVector.fromArray(F, x, xb + seg + j + p * IL);
+                    IntVector c0 = (IntVector) bytes0.castShape(I, p), c1 = (IntVector) bytes1.castShape(I, p);
+                    a0 = nibble(c0.and(15), lut0, lut1).fma(xlo, a0);
+                    b0 = nibble(c0.lanewise(VectorOperators.LSHR, 4).and(15), lut0, lut1).fma(xhi, b0);
+                    a1 = nibble(c1.and(15), lut0, lut1).fma(xlo, a1);
+                    b1 = nibble(c1.lanewise(VectorOperators.LSHR, 4).and(15), lut0, lut1).fma(xhi, b1);
+                }
+            }
+            t0 = a0.add(b0).fma(FloatVector.broadcast(F, scales[rb0 + blk]), t0);
+            t1 = a1.add(b1).fma(FloatVector.broadcast(F, scales[rb1 + blk]), t1);
+        }
+        y[o] = Gemm.sumLanes(t0);
+        y[o + 1] = Gemm.sumLanes(t1);
+    }
+
+    /** table[code] for 4-bit codes: one selectFrom with 16 int lanes, two blended with 8 (AVX2). */
+    private static FloatVector nibble(IntVector code, IntVector lut0, IntVector lut1) {
+        if (IL >= 16) return code.selectFrom(lut0).reinterpretAsFloats();
+        IntVector low = code.and(IL - 1);
+        return low.selectFrom(lut0).blend(low.selectFrom(lut1), code.compare(VectorOperators.GE, IL)).reinterpretAsFloats();
     }
 
     /** Σ_i x[xOff + i]·W[o, i], decoding W's row in registers block by block. */
@@ -62,10 +101,7 @@ public final class QuantMatmul {
                 for (int p = 0; p < PARTS; p++) {
                     IntVector c = (IntVector) bytes.castShape(I, p);
                     for (int q = 0; q < per; q++) {
-                        IntVector code = c.lanewise(VectorOperators.LSHR, q * bits).and(mask);
-                        FloatVector v = lut == null
-                                ? ((FloatVector) code.convert(VectorOperators.I2F, 0)).sub(zero).mul(step)
-                                : QuantKernels.lookup(code, lut).reinterpretAsFloats();
+                        FloatVector v = values(c, q * bits, mask, lut, zero, step);
                         acc = v.fma(FloatVector.fromArray(F, x, xb + q * seg + j + p * IL), acc);
                     }
                 }
@@ -126,15 +162,19 @@ public final class QuantMatmul {
                 for (int p = 0; p < PARTS; p++) {
                     IntVector c = (IntVector) bytes.castShape(I, p);
                     for (int q = 0; q < per; q++) {
-                        IntVector code = c.lanewise(VectorOperators.LSHR, q * bits).and(mask);
-                        FloatVector v = lut == null
-                                ? ((FloatVector) code.convert(VectorOperators.I2F, 0)).sub(zero).mul(step)
-                                : QuantKernels.lookup(code, lut).reinterpretAsFloats();
-                        v.mul(scale).intoArray(out, ob + q * seg + j + p * IL);
+                        values(c, q * bits, mask, lut, zero, step).mul(scale).intoArray(out, ob + q * seg + j + p * IL);
                     }
                 }
             }
         }
+    }
+
+    /** Table values of the codes in bits [shift, shift + bits) of each lane: lookup, or affine for 8 bits (lut null). */
+    private static FloatVector values(IntVector packed, int shift, int mask, int[] lut, float zero, float step) {
+        IntVector code = packed.lanewise(VectorOperators.LSHR, shift).and(mask);
+        return lut == null
+                ? ((FloatVector) code.convert(VectorOperators.I2F, 0)).sub(zero).mul(step)
+                : QuantKernels.lookup(code, lut).reinterpretAsFloats();
     }
 
     /** The scalar decode both twins agree with: 8-bit codes decode affinely, (c − zeroCode)·step. */

@@ -18,8 +18,8 @@ class LoraModelTest {
     @TempDir
     Path tmp;
 
-    /** Output error of a loaded layer on random inputs, against x·Wᵀ. */
-    static double outputError(LoraLinear layer, float[] w, int batch) {
+    /** Output error of a layer (with or without its adapter) on random inputs, against x·Wᵀ. */
+    static double outputError(QuantizedLinear layer, float[] w, int batch) {
         int in = layer.inFeatures(), out = layer.outFeatures();
         Random r = new Random(1);
         float[] x = new float[batch * in];
@@ -43,21 +43,10 @@ class LoraModelTest {
             for (int batch : new int[]{1, 4}) {
                 double loftq = outputError(layer, m.w(), batch);
                 var q0 = new QuantizedLinear(BlockQuantizer.quantize(m.w(), m.rows(), m.cols(), Codebook.normalFloat(4), 64));
-                double qlora = outputErrorPlain(q0, m.w(), batch);
+                double qlora = outputError(q0, m.w(), batch);
                 assertTrue(loftq < qlora, m.name() + ": " + loftq + " vs QLoRA " + qlora);
             }
         }
-    }
-
-    static double outputErrorPlain(QuantizedLinear layer, float[] w, int batch) {
-        int in = layer.inFeatures(), out = layer.outFeatures();
-        Random r = new Random(1);
-        float[] x = new float[batch * in];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        float[] ref = new float[batch * out], y = new float[batch * out];
-        Gemm.multTransB(x, batch, in, w, out, ref);
-        layer.forward(x, batch, y);
-        return Math.sqrt(Gemm.sumSquaredDiff(ref, y, ref.length) / Gemm.sumSquares(ref, ref.length));
     }
 
     @Test

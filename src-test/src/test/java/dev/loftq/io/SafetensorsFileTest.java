@@ -39,7 +39,7 @@ class SafetensorsFileTest {
         try (SafetensorsWriter w = new SafetensorsWriter(p, List.of(new TensorInfo("a", DType.F32, new long[]{2, 3}),
                 new TensorInfo("b", DType.BF16, new long[]{4}), new TensorInfo("c", DType.U8, new long[]{3})), Map.of("format", "pt"))) {
             w.writeFloats("a", new float[]{1, 2, 3, 4, 5, 6});
-            w.write("b", SafetensorsWriter.halfs(new float[]{1.5f, -2f, 0f, 3.25f}, DType.BF16));
+            w.write("b", SafetensorsWriter.encode(new float[]{1.5f, -2f, 0f, 3.25f}, DType.BF16));
             w.writeBytes("c", new byte[]{7, 8, 9});
             assertFalse(Files.exists(p), "not visible before commit");
             w.commit();

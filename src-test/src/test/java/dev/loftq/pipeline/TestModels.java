@@ -56,18 +56,9 @@ final class TestModels {
         List<TensorInfo> infos = new ArrayList<>();
         for (var e : tensors.entrySet()) infos.add(new TensorInfo(e.getKey(), dtype, shape(e.getValue()[1])));
         try (SafetensorsWriter w = new SafetensorsWriter(file, infos, Map.of("format", "pt"))) {
-            for (var e : tensors.entrySet()) w.write(e.getKey(), encode(e.getValue()[0], dtype));
+            for (var e : tensors.entrySet()) w.write(e.getKey(), SafetensorsWriter.encode(e.getValue()[0], dtype));
             w.commit();
         }
-    }
-
-    static ByteBuffer encode(float[] v, DType dtype) {
-        if (dtype == DType.F32) {
-            ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(v);
-            return b;
-        }
-        return SafetensorsWriter.halfs(v, dtype);
     }
 
     static long[] shape(float[] s) {
