@@ -39,7 +39,9 @@ public final class QuantMatmul {
         }
         float[] t = loraIn(x, 1, w.cols(), a, r);
         int[] lut = w.bits() == 8 ? null : QuantKernels.lutBits(w.table());
-        boolean pairs = w.bits() == 4 && IL >= 8;
+        // The 2-row kernel only where a single selectFrom holds the table (16 int lanes): with 8 lanes its
+        // blended lookup was not inlined and fell back to boxed vectors (200 MB/op under -XX:UseAVX=2).
+        boolean pairs = w.bits() == 4 && IL >= 16;
         Parallel.forChunks(w.rows(), 64, (r0, r1) -> {
             int o = r0;
             if (pairs) for (; o + 1 < r1; o += 2) dot2Rows4(w, o, lut, x, y);
@@ -49,12 +51,12 @@ public final class QuantMatmul {
     }
 
     /**
-     * The 4-bit GEMV kernel: rows o and o + 1 at once (x loads shared), low and high nibbles in separate
-     * accumulators (four independent FMA chains), the 16-entry table held in one or two registers.
+     * The 4-bit GEMV kernel for 16-lane ints: rows o and o + 1 at once (x loads shared), low and high nibbles
+     * in separate accumulators (four independent FMA chains), the 16-entry table in one register.
      */
     static void dot2Rows4(PackedMatrix w, int o, int[] lut, float[] x, float[] y) {
         int bs = w.blockSize(), seg = bs / 2, blocks = w.cols() / bs;
-        IntVector lut0 = IntVector.fromArray(I, lut, 0), lut1 = IntVector.fromArray(I, lut, lut.length - IL);
+        IntVector table = IntVector.fromArray(I, lut, 0);
         byte[] data = w.data();
         float[] scales = w.scales();
         FloatVector t0 = FloatVector.zero(F), t1 = t0;
@@ -66,10 +68,10 @@ public final class QuantMatmul {
                 for (int p = 0; p < PARTS; p++) {
                     FloatVector xlo = FloatVector.fromArray(F, x, xb + j + p * IL), xhi = FloatVector.fromArray(F, x, xb + seg + j + p * IL);
                     IntVector c0 = (IntVector) bytes0.castShape(I, p), c1 = (IntVector) bytes1.castShape(I, p);
-                    a0 = nibble(c0.and(15), lut0, lut1).fma(xlo, a0);
-                    b0 = nibble(c0.lanewise(VectorOperators.LSHR, 4).and(15), lut0, lut1).fma(xhi, b0);
-                    a1 = nibble(c1.and(15), lut0, lut1).fma(xlo, a1);
-                    b1 = nibble(c1.lanewise(VectorOperators.LSHR, 4).and(15), lut0, lut1).fma(xhi, b1);
+                    a0 = c0.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a0);
+                    b0 = c0.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b0);
+                    a1 = c1.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a1);
+                    b1 = c1.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b1);
                 }
             }
             t0 = a0.add(b0).fma(FloatVector.broadcast(F, scales[rb0 + blk]), t0);
@@ -77,13 +79,6 @@ public final class QuantMatmul {
         }
         y[o] = Gemm.sumLanes(t0);
         y[o + 1] = Gemm.sumLanes(t1);
-    }
-
-    /** table[code] for 4-bit codes: one selectFrom with 16 int lanes, two blended with 8 (AVX2). */
-    private static FloatVector nibble(IntVector code, IntVector lut0, IntVector lut1) {
-        if (IL >= 16) return code.selectFrom(lut0).reinterpretAsFloats();
-        IntVector low = code.and(IL - 1);
-        return low.selectFrom(lut0).blend(low.selectFrom(lut1), code.compare(VectorOperators.GE, IL)).reinterpretAsFloats();
     }
 
     /** Σ_i x[xOff + i]·W[o, i], decoding W's row in registers block by block. */
@@ -135,10 +130,15 @@ public final class QuantMatmul {
             float[] dec = new float[h * cols], out = new float[batch * h];
             for (int o = r0; o < r1; o++) decodeRow(w, o, dec, (o - r0) * cols);
             Gemm.multTransB(x, batch, cols, dec, h, out);
+            float[] lora = null;
+            if (t != null) {                         // (x·Aᵀ)·Bᵀ for this tile's rows, as one small GEMM
+                lora = new float[batch * h];
+                Gemm.multTransB(t, batch, r, java.util.Arrays.copyOfRange(b, r0 * r, r1 * r), h, lora);
+            }
             for (int n = 0; n < batch; n++) {
                 for (int o = r0; o < r1; o++) {
                     float v = out[n * h + o - r0];
-                    y[n * rows + o] = t == null ? v : v + s * Gemm.dot(b, o * r, t, n * r, r);
+                    y[n * rows + o] = lora == null ? v : v + s * lora[n * h + o - r0];
                 }
             }
         });
