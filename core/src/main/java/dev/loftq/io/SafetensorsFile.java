@@ -26,7 +26,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A validated, memory-mapped safetensors file (files over 2 GB work). Opening checks everything the
+ * A validated, memory-mapped safetensors file (files over 2 GB work). Tensors are read through a mapping of
+ * just that tensor that is unmapped right after, so reading a checkpoint many times the size of memory does
+ * not pile its pages up in the process's resident set. Opening checks everything the
  * format promises — header length, UTF-8 JSON object, known dtypes, shapes, offsets that tile the
  * byte buffer exactly, no duplicates, file size — and fails with an {@link IOException} naming the file
  * and the tensor, before any tensor data is touched or any large allocation is made.
@@ -40,26 +42,28 @@ public final class SafetensorsFile implements AutoCloseable {
             .build());
 
     private final Path path;
-    private final Arena arena;
-    private final MemorySegment data;
-    private final long dataStart;
+    private final FileChannel channel;
+    private final long dataStart, bufferSize;
+    private Arena arena;
+    private MemorySegment data;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
     private record Entry(TensorInfo info, long begin, long end) {}
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment data, long dataStart, Map<String, Entry> entries,
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, long bufferSize, Map<String, Entry> entries,
                             Map<String, String> metadata) {
         this.path = path;
-        this.arena = arena;
-        this.data = data;
+        this.channel = channel;
         this.dataStart = dataStart;
+        this.bufferSize = bufferSize;
         this.entries = entries;
         this.metadata = metadata;
     }
 
     public static SafetensorsFile open(Path path) throws IOException {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
             long size = ch.size();
             if (size < 8) throw bad(path, "file is " + size + " bytes, shorter than the 8-byte header length");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -86,9 +90,10 @@ public final class SafetensorsFile implements AutoCloseable {
             long bufferSize = size - 8 - n;
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Entry> entries = parseEntries(path, root, bufferSize, metadata);
-            Arena arena = Arena.ofShared();
-            MemorySegment seg = bufferSize == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 8 + n, bufferSize, arena);
-            return new SafetensorsFile(path, arena, seg, 8 + n, entries, metadata);
+            return new SafetensorsFile(path, ch, 8 + n, bufferSize, entries, metadata);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
     }
 
@@ -188,7 +193,15 @@ public final class SafetensorsFile implements AutoCloseable {
         if (!dt.isFloat()) throw new IOException(path + ": tensor '" + name + "' is " + dt + ", not a floating-point type");
         int n = Math.toIntExact(e.info.numel());
         float[] out = new float[n];
-        MemorySegment s = data.asSlice(e.begin, e.end - e.begin);
+        if (n == 0) return out;
+        try (Arena once = Arena.ofConfined()) {
+            decode(channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin, once), dt, out);
+        }
+        return out;
+    }
+
+    private static void decode(MemorySegment s, DType dt, float[] out) {
+        int n = out.length;
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         ValueLayout.OfShort i16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         ValueLayout.OfDouble f64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -198,24 +211,36 @@ public final class SafetensorsFile implements AutoCloseable {
             case F16 -> { for (int i = 0; i < n; i++) out[i] = DType.halfToFloat(s.getAtIndex(i16, i)); }
             default -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(f64, i); }
         }
-        return out;
     }
 
-    /** The tensor's bytes exactly as stored (little-endian). */
-    public MemorySegment raw(String name) throws IOException {
+    /** The tensor's bytes exactly as stored (little-endian), valid until close (whole-file mapping). */
+    public synchronized MemorySegment raw(String name) throws IOException {
         Entry e = entry(name);
+        if (data == null) {
+            arena = Arena.ofShared();
+            data = bufferSize == 0 ? MemorySegment.NULL : channel.map(FileChannel.MapMode.READ_ONLY, dataStart, bufferSize, arena);
+        }
         return data.asSlice(e.begin, e.end - e.begin);
     }
 
-    /** Copies the tensor's stored bytes to out. */
+    /** Copies the tensor's stored bytes to out through a mapping of just this tensor. */
     public void copyTo(String name, WritableByteChannel out) throws IOException {
-        ByteBuffer bb = raw(name).asByteBuffer();
-        while (bb.hasRemaining()) out.write(bb);
+        Entry e = entry(name);
+        if (e.end == e.begin) return;
+        try (Arena once = Arena.ofConfined()) {
+            ByteBuffer bb = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin, once).asByteBuffer();
+            while (bb.hasRemaining()) out.write(bb);
+        }
     }
 
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        if (arena != null) arena.close();
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // read-only channel: nothing was buffered
+        }
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
