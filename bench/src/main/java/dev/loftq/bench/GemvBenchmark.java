@@ -8,7 +8,6 @@ import dev.loftq.simd.PackedMatrix;
 import dev.loftq.simd.QuantMatmul;
 import org.openjdk.jmh.annotations.*;
 
-import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 
@@ -39,14 +38,11 @@ public class GemvBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        out = Integer.parseInt(s[0]);
-        in = Integer.parseInt(s[1]);
-        Random r = new Random(7);
-        w = new float[out * in];
-        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * 0.02f;
-        x = new float[in];
-        for (int i = 0; i < in; i++) x[i] = (float) r.nextGaussian();
+        int[] s = BenchData.shape(shape);
+        out = s[0];
+        in = s[1];
+        w = BenchData.gaussian(out * in, 7, 0.02f);
+        x = BenchData.gaussian(in, 8, 1f);
         y = new float[out];
         scratch = new float[out * in];
         q4 = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(4), 64);

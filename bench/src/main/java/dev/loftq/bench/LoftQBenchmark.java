@@ -28,9 +28,9 @@ public class LoftQBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        m = Integer.parseInt(s[0]);
-        n = Integer.parseInt(s[1]);
+        int[] s = BenchData.shape(shape);
+        m = s[0];
+        n = s[1];
         w = structured(m, n, 1);
     }
 

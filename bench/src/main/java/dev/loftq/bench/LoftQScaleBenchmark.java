@@ -27,9 +27,9 @@ public class LoftQScaleBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        m = Integer.parseInt(s[0]);
-        n = Integer.parseInt(s[1]);
+        int[] s = BenchData.shape(shape);
+        m = s[0];
+        n = s[1];
         w = LoftQBenchmark.structured(m, n, 1);
     }
 

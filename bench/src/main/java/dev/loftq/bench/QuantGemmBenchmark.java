@@ -8,7 +8,6 @@ import dev.loftq.simd.PackedMatrix;
 import dev.loftq.simd.QuantMatmul;
 import org.openjdk.jmh.annotations.*;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,18 +34,13 @@ public class QuantGemmBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        out = Integer.parseInt(s[0]);
-        in = Integer.parseInt(s[1]);
-        Random r = new Random(7);
-        w = new float[out * in];
-        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * 0.02f;
-        x = new float[batch * in];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        a = new float[16 * in];
-        b = new float[out * 16];
-        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian() * 0.01f;
-        for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian() * 0.01f;
+        int[] s = BenchData.shape(shape);
+        out = s[0];
+        in = s[1];
+        w = BenchData.gaussian(out * in, 7, 0.02f);
+        x = BenchData.gaussian(batch * in, 8, 1f);
+        a = BenchData.gaussian(16 * in, 9, 0.01f);
+        b = BenchData.gaussian(out * 16, 10, 0.01f);
         y = new float[batch * out];
         QuantizedTensor q = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(4), 64);
         nf4 = PackedMatrix.fromStream(q.packed(), out, in, 64, 4, q.scales(), Codebook.normalFloat(4).values());

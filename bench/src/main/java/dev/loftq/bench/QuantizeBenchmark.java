@@ -5,7 +5,6 @@ import dev.loftq.simd.BitPacking;
 import dev.loftq.simd.QuantKernels;
 import org.openjdk.jmh.annotations.*;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,9 +30,7 @@ public class QuantizeBenchmark {
 
     @Setup
     public void setup() {
-        Random r = new Random(1);
-        w = new float[N];
-        for (int i = 0; i < N; i++) w[i] = (float) r.nextGaussian() * 0.02f;
+        w = BenchData.gaussian(N, 1, 0.02f);
         Codebook cb = Codebook.parse(book);
         bits = cb.bits();
         table = cb.values();

@@ -6,7 +6,6 @@ import org.ejml.dense.row.CommonOps_FDRM;
 import org.ejml.dense.row.CommonOps_MT_FDRM;
 import org.openjdk.jmh.annotations.*;
 
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,16 +30,12 @@ public class ThinGemmBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        m = Integer.parseInt(s[0]);
-        n = Integer.parseInt(s[1]);
-        Random r = new Random(3);
-        a = new float[m * n];
-        for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
-        omega = new float[K * n];
-        for (int i = 0; i < omega.length; i++) omega[i] = (float) r.nextGaussian();
-        q = new float[m * K];
-        for (int i = 0; i < q.length; i++) q[i] = (float) r.nextGaussian();
+        int[] s = BenchData.shape(shape);
+        m = s[0];
+        n = s[1];
+        a = BenchData.gaussian(m * n, 3, 1f);
+        omega = BenchData.gaussian(K * n, 4, 1f);
+        q = BenchData.gaussian(m * K, 5, 1f);
         y = new float[m * K];
         yt = new float[K * n];
         ea = FMatrixRMaj.wrap(m, n, a);
