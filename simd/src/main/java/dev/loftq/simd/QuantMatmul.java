@@ -45,7 +45,7 @@ public final class QuantMatmul {
         Parallel.forChunks(w.rows(), 64, (r0, r1) -> {
             int o = r0;
             if (pairs) for (; o + 1 < r1; o += 2) dot2Rows4(w, o, lut, x, y);
-            for (; o < r1; o++) y[o] = dotRow(w, o, lut, x, 0);
+            for (; o < r1; o++) y[o] = w.bits() == 4 && IL == 8 ? dotRow4Lanes8(w, o, lut, x) : dotRow(w, o, lut, x, 0);
             if (t != null) for (o = r0; o < r1; o++) y[o] += s * Gemm.dot(b, o * r, t, 0, r);
         });
     }
@@ -79,6 +79,33 @@ public final class QuantMatmul {
         }
         y[o] = Gemm.sumLanes(t0);
         y[o + 1] = Gemm.sumLanes(t1);
+    }
+
+    /**
+     * The 4-bit GEMV kernel for 8-lane ints (AVX2): the table's two halves in two registers, looked up with
+     * two selectFrom and a blend on code ≥ 8, low and high nibbles in separate accumulators.
+     */
+    static float dotRow4Lanes8(PackedMatrix w, int o, int[] lut, float[] x) {
+        int bs = w.blockSize(), seg = bs / 2, blocks = w.cols() / bs;
+        IntVector lower = IntVector.fromArray(I, lut, 0), upper = IntVector.fromArray(I, lut, 8);
+        byte[] data = w.data();
+        float[] scales = w.scales();
+        FloatVector total = FloatVector.zero(F);
+        for (int blk = 0, rb = o * blocks; blk < blocks; blk++) {
+            FloatVector a = FloatVector.zero(F), b = a;
+            int base = (rb + blk) * seg, xb = blk * bs;
+            for (int j = 0; j < seg; j += 8) {
+                IntVector c = (IntVector) ByteVector.fromArray(ByteVector.SPECIES_64, data, base + j).castShape(I, 0);
+                IntVector lo = c.and(15), hi = c.lanewise(VectorOperators.LSHR, 4).and(15);
+                IntVector lo7 = lo.and(7), hi7 = hi.and(7);
+                IntVector vlo = lo7.selectFrom(lower).blend(lo7.selectFrom(upper), lo.compare(VectorOperators.GE, 8));
+                IntVector vhi = hi7.selectFrom(lower).blend(hi7.selectFrom(upper), hi.compare(VectorOperators.GE, 8));
+                a = vlo.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xb + j), a);
+                b = vhi.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xb + seg + j), b);
+            }
+            total = a.add(b).fma(FloatVector.broadcast(F, scales[rb + blk]), total);
+        }
+        return Gemm.sumLanes(total);
     }
 
     /** Σ_i x[xOff + i]·W[o, i], decoding W's row in registers block by block. */
