@@ -55,6 +55,8 @@ final class OutputWriter {
     private final QuantizeOptions.Backbone backbone;
     private final Loader loader;
     private final Map<String, QuantizeJob.Target> byName = new LinkedHashMap<>();
+    /** Backbone tensor name → the target it stands for (weight, absmax, quant_map, ... of one module). */
+    private final Map<String, QuantizeJob.Target> partOf = new LinkedHashMap<>();
     private QuantizeJob.Target cachedTarget;
     private LoftQResult cached;
 
@@ -139,6 +141,7 @@ final class OutputWriter {
         long currentBytes = 0, total = 0;
         for (TensorInfo t : src.tensors()) {
             List<TensorInfo> group = byName.containsKey(t.name()) ? targetTensors(byName.get(t.name())) : List.of(t);
+            if (byName.containsKey(t.name())) for (TensorInfo part : group) partOf.put(part.name(), byName.get(t.name()));
             long size = group.stream().mapToLong(TensorInfo::bytes).sum();
             if (!current.isEmpty() && currentBytes + size > o.shardBytes()) {
                 shards.add(current);
@@ -197,8 +200,7 @@ final class OutputWriter {
     }
 
     private void writeBackboneTensor(SafetensorsWriter w, TensorInfo t) throws IOException {
-        String base = t.name().contains(".weight.") ? t.name().substring(0, t.name().indexOf(".weight.") + ".weight".length()) : t.name();
-        QuantizeJob.Target target = byName.get(base);
+        QuantizeJob.Target target = partOf.get(t.name());
         if (target == null) {
             w.write(t.name(), writer -> src.copyTo(t.name(), writer.asChannel()));
             return;
@@ -209,7 +211,7 @@ final class OutputWriter {
             return;
         }
         DoubleQuantizedScales dq = q.doubleQuant();
-        String suffix = t.name().substring(base.length());
+        String suffix = t.name().substring(target.info().name().length());
         switch (suffix) {
             case "" -> w.writeBytes(t.name(), formatPacked(q));
             case ".absmax" -> {
