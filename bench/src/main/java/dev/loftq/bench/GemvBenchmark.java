@@ -46,9 +46,8 @@ public class GemvBenchmark {
         y = new float[out];
         scratch = new float[out * in];
         q4 = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(4), 64);
-        QuantizedTensor q2 = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(2), 64);
-        nf4 = PackedMatrix.fromStream(q4.packed(), out, in, 64, 4, q4.scales(), Codebook.normalFloat(4).values());
-        nf2 = PackedMatrix.fromStream(q2.packed(), out, in, 64, 2, q2.scales(), Codebook.normalFloat(2).values());
+        nf4 = BenchData.packed(w, out, in, Codebook.normalFloat(4));
+        nf2 = BenchData.packed(w, out, in, Codebook.normalFloat(2));
         pool = new ForkJoinPool(threads);
     }
 

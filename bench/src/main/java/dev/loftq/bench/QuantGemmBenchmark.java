@@ -1,8 +1,6 @@
 package dev.loftq.bench;
 
-import dev.loftq.quant.BlockQuantizer;
 import dev.loftq.quant.Codebook;
-import dev.loftq.quant.QuantizedTensor;
 import dev.loftq.simd.Gemm;
 import dev.loftq.simd.PackedMatrix;
 import dev.loftq.simd.QuantMatmul;
@@ -42,8 +40,7 @@ public class QuantGemmBenchmark {
         a = BenchData.gaussian(16 * in, 9, 0.01f);
         b = BenchData.gaussian(out * 16, 10, 0.01f);
         y = new float[batch * out];
-        QuantizedTensor q = BlockQuantizer.quantize(w, out, in, Codebook.normalFloat(4), 64);
-        nf4 = PackedMatrix.fromStream(q.packed(), out, in, 64, 4, q.scales(), Codebook.normalFloat(4).values());
+        nf4 = BenchData.packed(w, out, in, Codebook.normalFloat(4));
     }
 
     @Benchmark public float[] nf4Fused() { QuantMatmul.gemm(nf4, x, batch, y, null, null, 0, 0f); return y; }
