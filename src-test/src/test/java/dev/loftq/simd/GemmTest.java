@@ -46,6 +46,14 @@ class GemmTest {
     }
 
     @Test
+    void namesTheVectorShapeThisRunTests() {
+        // The kernel suites run at the machine's width and again at 256 and 128 bits (src-test/pom.xml).
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        System.out.println("kernel tests on " + lanes + " float lanes");
+        assertTrue(lanes == 4 || lanes == 8 || lanes == 16, "unexpected vector width " + lanes);
+    }
+
+    @Test
     void sumsOfSquaresAreRight() {
         float[] x = rand(10_001, 1), y = rand(10_001, 2);
         double ref = 0, refSq = 0;
