@@ -45,7 +45,10 @@ public final class QuantMatmul {
         boolean pairs = w.bits() == 4 && IL >= 16;
         Parallel.forChunks(w.rows(), 64, (r0, r1) -> {
             int o = r0;
-            if (pairs) for (; o + 1 < r1; o += 2) dot2Rows4(w, o, lut, x, y);
+            if (pairs) {
+                for (; o + 3 < r1; o += 4) dot4Rows4(w, o, lut, x, y);
+                for (; o + 1 < r1; o += 2) dot2Rows4(w, o, lut, x, y);
+            }
             for (; o < r1; o++) y[o] = w.bits() == 4 && IL == 8 ? dotRow4Lanes8(w, o, lut, x) : dotRow(w, o, lut, x, 0);
             if (t != null) for (o = r0; o < r1; o++) y[o] += s * Gemm.dot(b, o * r, t, 0, r);
         });
@@ -80,6 +83,46 @@ public final class QuantMatmul {
         }
         y[o] = Gemm.sumLanes(t0);
         y[o + 1] = Gemm.sumLanes(t1);
+    }
+
+    /** {@link #dot2Rows4} for rows o .. o + 3: each x load feeds four rows; eight independent FMA chains. */
+    static void dot4Rows4(PackedMatrix w, int o, int[] lut, float[] x, float[] y) {
+        int bs = w.blockSize(), seg = bs / 2, blocks = w.cols() / bs;
+        IntVector table = IntVector.fromArray(I, lut, 0);
+        byte[] data = w.data();
+        float[] scales = w.scales();
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        for (int blk = 0, rb0 = o * blocks; blk < blocks; blk++) {
+            FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            int s0 = (rb0 + blk) * seg, step = blocks * seg, xb = blk * bs;
+            for (int j = 0; j < seg; j += BL) {
+                ByteVector r0 = ByteVector.fromArray(BS, data, s0 + j), r1 = ByteVector.fromArray(BS, data, s0 + step + j);
+                ByteVector r2 = ByteVector.fromArray(BS, data, s0 + 2 * step + j), r3 = ByteVector.fromArray(BS, data, s0 + 3 * step + j);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xlo = FloatVector.fromArray(F, x, xb + j + p * IL), xhi = FloatVector.fromArray(F, x, xb + seg + j + p * IL);
+                    IntVector c = (IntVector) r0.castShape(I, p);
+                    a0 = c.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a0);
+                    b0 = c.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b0);
+                    c = (IntVector) r1.castShape(I, p);
+                    a1 = c.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a1);
+                    b1 = c.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b1);
+                    c = (IntVector) r2.castShape(I, p);
+                    a2 = c.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a2);
+                    b2 = c.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b2);
+                    c = (IntVector) r3.castShape(I, p);
+                    a3 = c.and(15).selectFrom(table).reinterpretAsFloats().fma(xlo, a3);
+                    b3 = c.lanewise(VectorOperators.LSHR, 4).and(15).selectFrom(table).reinterpretAsFloats().fma(xhi, b3);
+                }
+            }
+            t0 = a0.add(b0).fma(FloatVector.broadcast(F, scales[rb0 + blk]), t0);
+            t1 = a1.add(b1).fma(FloatVector.broadcast(F, scales[rb0 + blocks + blk]), t1);
+            t2 = a2.add(b2).fma(FloatVector.broadcast(F, scales[rb0 + 2 * blocks + blk]), t2);
+            t3 = a3.add(b3).fma(FloatVector.broadcast(F, scales[rb0 + 3 * blocks + blk]), t3);
+        }
+        y[o] = Gemm.sumLanes(t0);
+        y[o + 1] = Gemm.sumLanes(t1);
+        y[o + 2] = Gemm.sumLanes(t2);
+        y[o + 3] = Gemm.sumLanes(t3);
     }
 
     /**
