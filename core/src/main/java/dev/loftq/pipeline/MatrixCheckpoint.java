@@ -89,6 +89,15 @@ record MatrixCheckpoint(String name, LoftQResult result) {
         }
     }
 
+    /** The double-quantization offset, read from the header alone. */
+    static float doubleQuantOffset(Path file) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            String v = f.metadata().get("dq_offset");
+            if (v == null) throw new IOException(file + ": checkpoint has no double-quantization offset");
+            return Float.parseFloat(v);
+        }
+    }
+
     private static byte[] bytes(SafetensorsFile f, String name) throws IOException {
         return f.raw(name).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }

@@ -11,6 +11,7 @@ import dev.loftq.io.SafetensorsWriter;
 import dev.loftq.io.TensorInfo;
 import dev.loftq.loftq.LoftQResult;
 import dev.loftq.quant.DoubleQuantizedScales;
+import dev.loftq.simd.BitPacking;
 import dev.loftq.quant.QuantizedTensor;
 
 import java.io.IOException;
@@ -178,24 +179,24 @@ final class OutputWriter {
         return written;
     }
 
-    /** The backbone tensors that stand for one target. */
+    /** The backbone tensors that stand for one target; sizes follow from the shape and settings alone. */
     private List<TensorInfo> targetTensors(QuantizeJob.Target t) throws IOException {
         TensorInfo in = t.info();
         if (backbone == QuantizeOptions.Backbone.DEQUANTIZED) return List.of(in);
-        LoftQResult r = result(t);
-        QuantizedTensor q = r.q();
+        long n = in.numel();
+        int blocks = QuantizedTensor.numBlocks(n, o.loftq().blockSize());
+        boolean dq = o.loftq().doubleQuant();
         String p = in.name();
         List<TensorInfo> list = new ArrayList<>();
-        list.add(new TensorInfo(p, DType.U8, new long[]{q.packed().length, 1}));
-        boolean dq = q.doubleQuant() != null;
-        list.add(new TensorInfo(p + ".absmax", dq ? DType.U8 : DType.F32, new long[]{q.scales().length}));
+        list.add(new TensorInfo(p, DType.U8, new long[]{BitPacking.packedBytes(n, t.codebook().bits()), 1}));
+        list.add(new TensorInfo(p + ".absmax", dq ? DType.U8 : DType.F32, new long[]{blocks}));
         list.add(new TensorInfo(p + ".quant_map", DType.F32, new long[]{16}));
         if (dq) {
-            list.add(new TensorInfo(p + ".nested_absmax", DType.F32, new long[]{q.doubleQuant().nestedAbsmax().length}));
+            list.add(new TensorInfo(p + ".nested_absmax", DType.F32, new long[]{QuantizedTensor.numBlocks(blocks, DoubleQuantizedScales.NESTED_BLOCK)}));
             list.add(new TensorInfo(p + ".nested_quant_map", DType.F32, new long[]{256}));
         }
-        list.add(new TensorInfo(p + ".quant_state.bitsandbytes__" + q.codebook().name(), DType.U8,
-                new long[]{quantState(t, q).getBytes(StandardCharsets.UTF_8).length}));
+        list.add(new TensorInfo(p + ".quant_state.bitsandbytes__" + t.codebook().name(), DType.U8,
+                new long[]{quantState(t).getBytes(StandardCharsets.UTF_8).length}));
         return list;
     }
 
@@ -220,7 +221,7 @@ final class OutputWriter {
             case ".quant_map" -> w.writeFloats(t.name(), q.codebook().formatTable());
             case ".nested_absmax" -> w.writeFloats(t.name(), dq.nestedAbsmax());
             case ".nested_quant_map" -> w.writeFloats(t.name(), DoubleQuantizedScales.map());
-            default -> w.writeString(t.name(), quantState(target, q));
+            default -> w.writeString(t.name(), quantState(target));
         }
     }
 
@@ -235,16 +236,17 @@ final class OutputWriter {
         return out;
     }
 
-    private String quantState(QuantizeJob.Target t, QuantizedTensor q) throws IOException {
+    /** bitsandbytes' quant state JSON; with double quantization the offset comes from the checkpoint's header. */
+    private String quantState(QuantizeJob.Target t) throws IOException {
         ObjectNode s = JSON.createObjectNode();
-        s.put("quant_type", q.codebook().name());
-        s.put("blocksize", q.blockSize());
+        s.put("quant_type", t.codebook().name());
+        s.put("blocksize", o.loftq().blockSize());
         s.put("dtype", torchDtype(t.info().dtype()));
-        s.putArray("shape").add(q.rows()).add(q.cols());
-        if (q.doubleQuant() != null) {
+        s.putArray("shape").add(t.info().shape()[0]).add(t.info().shape()[1]);
+        if (o.loftq().doubleQuant()) {
             s.put("nested_blocksize", DoubleQuantizedScales.NESTED_BLOCK);
             s.put("nested_dtype", "float32");
-            s.put("nested_offset", q.doubleQuant().offset());
+            s.put("nested_offset", MatrixCheckpoint.doubleQuantOffset(t.checkpoint()));
         }
         return new ObjectMapper().writeValueAsString(s);
     }
