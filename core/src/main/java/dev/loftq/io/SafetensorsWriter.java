@@ -64,11 +64,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         writeFully(head.flip());
     }
 
-    /** The next tensor to write, in header order. */
-    public TensorInfo next() {
-        return tensors.get(next);
-    }
-
     /** Writes the bytes of the next tensor (must be exactly its size). */
     public void write(String name, ByteBuffer bytes) throws IOException {
         TensorInfo t = expect(name);

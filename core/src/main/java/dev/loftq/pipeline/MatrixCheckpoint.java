@@ -24,7 +24,8 @@ import java.util.Map;
  * Tensors: lora_A F32 [r, in], lora_B F32 [out, r], codes U8, scales F32 (decoded), and with double
  * quantization dq_codes U8 and dq_nested F32; metadata: settings key, code book, errors, seconds.
  */
-record MatrixCheckpoint(String name, LoftQResult result) {
+final class MatrixCheckpoint {
+    private MatrixCheckpoint() {}
 
     static void write(Path file, String name, String settingsKey, LoftQResult r) throws IOException {
         QuantizedTensor q = r.q();
@@ -62,8 +63,8 @@ record MatrixCheckpoint(String name, LoftQResult result) {
         }
     }
 
-    /** The checkpoint if it exists, is intact and was made with the same settings; else null. */
-    static MatrixCheckpoint read(Path file, String settingsKey) {
+    /** The checkpoint's result if it exists, is intact and was made with the same settings; else null. */
+    static LoftQResult read(Path file, String settingsKey) {
         if (!Files.isRegularFile(file)) return null;
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> m = f.metadata();
@@ -81,9 +82,8 @@ record MatrixCheckpoint(String name, LoftQResult result) {
             String[] errs = m.get("errors").replaceAll("[\\[\\] ]", "").split(",");
             double[] errors = Arrays.stream(errs).mapToDouble(Double::parseDouble).toArray();
             int rank = (int) f.info("lora_A").shape()[0];
-            LoftQResult r = new LoftQResult(q, a, b, rank, Float.parseFloat(m.get("scaling")),
+            return new LoftQResult(q, a, b, rank, Float.parseFloat(m.get("scaling")),
                     Double.parseDouble(m.get("error_qlora")), errors, Double.parseDouble(m.get("seconds")));
-            return new MatrixCheckpoint(m.get("name"), r);
         } catch (IOException | RuntimeException e) {
             return null;   // damaged or foreign: recompute
         }

@@ -89,9 +89,9 @@ public final class QuantizeJob {
                 scheduler.runAll(jobs);
             }
             OutputWriter writer = new OutputWriter(o, src, config, targets, backbone, t -> {
-                MatrixCheckpoint c = MatrixCheckpoint.read(t.checkpoint(), settingsKey(o, src, t));
-                if (c == null) throw new IOException(t.checkpoint() + ": checkpoint of '" + t.info().name() + "' is missing or damaged");
-                return c.result();
+                LoftQResult r = MatrixCheckpoint.read(t.checkpoint(), settingsKey(o, src, t));
+                if (r == null) throw new IOException(t.checkpoint() + ": checkpoint of '" + t.info().name() + "' is missing or damaged");
+                return r;
             });
             Report report = writer.write(start);
             deleteTree(work);
