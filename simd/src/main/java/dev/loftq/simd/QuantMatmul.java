@@ -39,7 +39,7 @@ public final class QuantMatmul {
             return;
         }
         float[] t = loraIn(x, 1, w.cols(), a, r);
-        int[] lut = w.bits() == 8 ? null : QuantKernels.lutBits(w.table());
+        int[] lut = lut(w);
         // The 2-row kernel only where one selectFrom holds the table (16 int lanes): an 8-lane version of it
         // fell back to boxed vectors (200 MB/op under -XX:UseAVX=2); 8-lane machines get dotRow4Lanes8.
         boolean pairs = w.bits() == 4 && IL >= 16;
@@ -196,10 +196,11 @@ public final class QuantMatmul {
     public static void gemm(PackedMatrix w, float[] x, int batch, float[] y, float[] a, float[] b, int r, float s) {
         int rows = w.rows(), cols = w.cols(), tile = 16;
         float[] t = loraIn(x, batch, cols, a, r);
+        int[] lut = lut(w);
         Parallel.forChunks(rows, tile, (r0, r1) -> {
             int h = r1 - r0;
             float[] dec = new float[h * cols], out = new float[batch * h];
-            for (int o = r0; o < r1; o++) decodeRow(w, o, dec, (o - r0) * cols);
+            for (int o = r0; o < r1; o++) decodeRow(w, o, lut, dec, (o - r0) * cols);
             Gemm.multTransB(x, batch, cols, dec, h, out);
             float[] lora = null;
             if (t != null) {                         // (x·Aᵀ)·Bᵀ for this tile's rows, as one small GEMM
@@ -217,6 +218,11 @@ public final class QuantMatmul {
 
     /** out[outOff ..] = row o of W, decoded (vector path when the layout allows). */
     static void decodeRow(PackedMatrix w, int o, float[] out, int outOff) {
+        decodeRow(w, o, lut(w), out, outOff);
+    }
+
+    /** {@link #decodeRow(PackedMatrix, int, float[], int)} with the table's lookup bits built once by the caller. */
+    static void decodeRow(PackedMatrix w, int o, int[] lut, float[] out, int outOff) {
         if (!vectorizable(w)) {
             decodeRowScalar(w, o, out, outOff);
             return;
@@ -224,7 +230,6 @@ public final class QuantMatmul {
         int bs = w.blockSize(), bits = w.bits(), per = 8 / bits, seg = bs / per, mask = (1 << bits) - 1;
         int blocks = w.cols() / bs, rowBlock = o * blocks;
         float step = w.step(), zero = w.zeroCode();
-        int[] lut = bits == 8 ? null : QuantKernels.lutBits(w.table());
         for (int blk = 0; blk < blocks; blk++) {
             float scale = w.scales()[rowBlock + blk];
             int base = (rowBlock + blk) * seg, ob = outOff + blk * bs;
@@ -266,6 +271,11 @@ public final class QuantMatmul {
             gemvScalar(w, xn, yn, a, b, r, s);
             System.arraycopy(yn, 0, y, n * w.rows(), w.rows());
         }
+    }
+
+    /** The table's bits for in-register lookup; null for 8-bit codes, which decode affinely. */
+    private static int[] lut(PackedMatrix w) {
+        return w.bits() == 8 ? null : QuantKernels.lutBits(w.table());
     }
 
     /** x·Aᵀ [batch, r], or null without LoRA. */
